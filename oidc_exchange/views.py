@@ -1,0 +1,109 @@
+"""HTTP endpoints of the token exchange and of SentryAgent's public keys."""
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oidc_exchange import errors
+from oidc_exchange.exchange import GRANT_TYPE_TOKEN_EXCHANGE, exchange_token
+from oidc_exchange.models import ExchangeRecord
+from oidc_exchange.records import Attempt
+from oidc_exchange.signing import published_keys
+
+logger = logging.getLogger(__name__)
+
+# RFC 6749 section 5.1: token responses must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+def read_body(request: Request) -> dict:
+    """Return the parsed body, rejecting bodies over the size limit unread."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    limit = settings.SENTRYAGENT_MAX_BODY_BYTES
+    if not length.isdigit() or int(length) > limit:
+        raise errors.PayloadTooLarge(
+            f"The request body is larger than {limit} bytes. Send only the "
+            "documented parameters."
+        )
+    try:
+        data = request.data
+    except ParseError:
+        raise errors.MalformedBody(
+            "The request body cannot be parsed. Send form-encoded or JSON "
+            "parameters that match the Content-Type header."
+        ) from None
+    except UnsupportedMediaType:
+        raise errors.MalformedBody(
+            "Unsupported Content-Type. Send application/x-www-form-urlencoded or "
+            "application/json."
+        ) from None
+    if not hasattr(data, "get"):
+        raise errors.MalformedBody("The request body must be a JSON object.")
+    return data
+
+
+class TokenExchangeView(PublicView):
+    """RFC 8693 token exchange: a GitHub OIDC token for an agent access token."""
+
+    parser_classes = [FormParser, JSONParser]
+
+    def post(self, request: Request) -> Response:
+        attempt = Attempt(ExchangeRecord.Endpoint.TOKEN, request)
+        try:
+            body = exchange_token(read_body(request), attempt)
+        except errors.ExchangeError as error:
+            attempt.reject(error)
+            return Response(error.as_body(), status=error.status_code, headers=NO_STORE)
+        except DatabaseError:
+            logger.exception("exchange failed on the database")
+            error = errors.ServiceUnavailable(
+                "The service cannot reach its database. Retry in a few seconds."
+            )
+            return Response(error.as_body(), status=error.status_code, headers=NO_STORE)
+        attempt.accept(200)
+        return Response(body, headers=NO_STORE)
+
+
+class AudienceView(PublicView):
+    """The audience that GitHub tokens sent to this service must carry."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"audience": settings.GITHUB_OIDC_AUDIENCE})
+
+
+class JwksView(PublicView):
+    """Public keys that verify SentryAgent access tokens."""
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {"keys": published_keys()}, headers={"Cache-Control": "max-age=60"}
+        )
+
+
+class MetadataView(PublicView):
+    """RFC 8414 authorization server metadata."""
+
+    def get(self, request: Request) -> Response:
+        issuer = settings.SENTRYAGENT_ISSUER
+        return Response(
+            {
+                "issuer": issuer,
+                "token_endpoint": f"{issuer}/oidc/token",
+                "jwks_uri": f"{issuer}/.well-known/jwks.json",
+                "grant_types_supported": [GRANT_TYPE_TOKEN_EXCHANGE],
+                "response_types_supported": [],
+                "token_endpoint_auth_methods_supported": ["none"],
+            }
+        )

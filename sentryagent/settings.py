@@ -1,0 +1,190 @@
+"""SentryAgent settings.
+
+Every environment variable is read once here, with django-environ. A ``.env``
+file in the project root is read first, for development. App code reads
+``django.conf.settings`` at call time and never reads the environment itself.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _require_url(variable: str, value: str) -> str:
+    """Return ``value`` if it is an https URL, or http on a loopback host."""
+    parts = urlsplit(value)
+    is_loopback = parts.hostname in LOOPBACK_HOSTS
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback):
+        if parts.hostname and not parts.query and not parts.fragment:
+            return value
+    raise ImproperlyConfigured(
+        f"{variable}={value!r} is not a valid issuer URL. Use an https URL with no "
+        "query or fragment, such as 'https://token.actions.githubusercontent.com'; "
+        "plain http is allowed only on 127.0.0.1, localhost and ::1."
+    )
+
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it to a long random string, for example "
+            "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+            " Only development (DEBUG=true) runs without one."
+        )
+    SECRET_KEY = "development-only-insecure-secret-key"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "knox",
+    "agents",
+    "policies",
+    "oidc_exchange",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sentryagent.urls"
+WSGI_APPLICATION = "sentryagent.wsgi.application"
+
+# Paths have no trailing slash and must work exactly as written.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://sentryagent"),
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGIN_URL = "/api-auth/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["agents.permissions.IsTenantMember"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "agents.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# Tenant API tokens: knox stores only a SHA-512 digest and shows the token once.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": None,  # each token gets its own expiry from create_api_token
+}
+
+# Password given to the admin user that 'manage.py create_tenant' creates;
+# when empty, the command generates one and prints it.
+SENTRYAGENT_ADMIN_PASSWORD = env.str("SENTRYAGENT_ADMIN_PASSWORD", default="")
+
+# Access tokens that SentryAgent issues.
+SENTRYAGENT_ISSUER = _require_url(
+    "SENTRYAGENT_ISSUER", env.str("SENTRYAGENT_ISSUER", default="http://127.0.0.1:8000")
+).rstrip("/")
+SENTRYAGENT_TOKEN_LIFETIME = env.int("SENTRYAGENT_TOKEN_LIFETIME", default=900)  # s
+if not 60 <= SENTRYAGENT_TOKEN_LIFETIME <= 3600:
+    raise ImproperlyConfigured(
+        f"SENTRYAGENT_TOKEN_LIFETIME={SENTRYAGENT_TOKEN_LIFETIME!r} is out of range. "
+        "Set a number of seconds from 60 to 3600, such as 900."
+    )
+SENTRYAGENT_SIGNING_ALGORITHM = "RS256"
+
+# GitHub's OIDC tokens that SentryAgent accepts.
+GITHUB_OIDC_ISSUERS = [
+    _require_url("GITHUB_OIDC_ISSUER", issuer)
+    for issuer in env.list(
+        "GITHUB_OIDC_ISSUER", default=["https://token.actions.githubusercontent.com"]
+    )
+]
+GITHUB_OIDC_AUDIENCE = env.str("GITHUB_OIDC_AUDIENCE", default=SENTRYAGENT_ISSUER)
+GITHUB_OIDC_JWKS_FILE = env.str("GITHUB_OIDC_JWKS_FILE", default="") or None
+GITHUB_OIDC_HTTP_TIMEOUT = (2.0, 3.0)  # s, connect and read, per request
+GITHUB_OIDC_JWKS_MAX_AGE = 3600  # s, after which cached keys are fetched again
+GITHUB_OIDC_JWKS_STALE_AGE = 7 * 24 * 3600  # s, cached keys kept when fetches fail
+GITHUB_OIDC_REFRESH_COOLDOWN = 60  # s, between refreshes caused by unknown kids
+GITHUB_OIDC_LEEWAY = 60  # s, allowed clock skew on exp, nbf and iat
+GITHUB_OIDC_MAX_LIFETIME = 3600  # s; GitHub issues tokens valid for 5 to 10 minutes
+GITHUB_OIDC_MAX_TOKEN_BYTES = 8 * 1024
+SENTRYAGENT_MAX_BODY_BYTES = 16 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+    },
+}

@@ -1,0 +1,30 @@
+"""URL routes. Paths have no trailing slash and match exactly as written."""
+
+from django.contrib import admin
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from agents.views import AgentViewSet
+from oidc_exchange import views as exchange_views
+from policies.views import TrustPolicyViewSet
+
+router = DefaultRouter(trailing_slash=False)
+router.include_root_view = False
+router.register("agents", AgentViewSet, basename="agent")
+router.register("oidc/trust-policies", TrustPolicyViewSet, basename="trust-policy")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api-auth/", include("rest_framework.urls")),
+    path("oidc/token", exchange_views.TokenExchangeView.as_view(), name="token"),
+    path("oidc/audience", exchange_views.AudienceView.as_view(), name="audience"),
+    path(
+        ".well-known/jwks.json", exchange_views.JwksView.as_view(), name="jwks"
+    ),
+    path(
+        ".well-known/oauth-authorization-server",
+        exchange_views.MetadataView.as_view(),
+        name="oauth-metadata",
+    ),
+    path("", include(router.urls)),
+]
