@@ -13,9 +13,7 @@ class AgentViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return Agent.objects.filter(tenant=self.request.tenant).select_related(
-            "tenant"
-        )
+        return Agent.objects.filter(tenant=self.request.tenant).select_related("tenant")
 
     def perform_create(self, serializer):
         serializer.save(

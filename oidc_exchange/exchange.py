@@ -60,7 +60,7 @@ def exchange_token(params: Mapping[str, Any], attempt: Attempt) -> dict[str, Any
     verified = verify_subject_token(subject_token, attempt)
     identity = verified.identity()
 
-    agent, policy = match_policy(agent_id, identity, attempt)
+    agent = match_policy(agent_id, identity, attempt)
     claim_jti(verified)
 
     issued_at = timezone.now()
@@ -126,8 +126,8 @@ def verify_subject_token(compact: str, attempt: Attempt) -> github.VerifiedClaim
 
 def match_policy(
     agent_id: uuid.UUID, identity: matching.WorkflowIdentity, attempt: Attempt
-) -> tuple[Agent, TrustPolicy]:
-    """Return the agent and the enabled policy that lets the identity act as it.
+) -> Agent:
+    """Return the agent if an enabled policy lets the identity act as it.
 
     Every denial raises the same AccessDenied for the caller, whether the agent
     is unknown, in another tenant, disabled, or simply not allowed, so a 403
@@ -148,7 +148,7 @@ def match_policy(
 
     attempt.set(policy=result.policy)
     matching.record_use(result.policy, identity)
-    return agent, result.policy
+    return agent
 
 
 def access_denied(

@@ -20,9 +20,7 @@ class SigningKey(models.Model):
     kid = models.CharField(max_length=64, unique=True)
     algorithm = models.CharField(max_length=16, default="RS256")
     private_key_pem = models.TextField()
-    state = models.CharField(
-        max_length=16, choices=State.choices, default=State.ACTIVE
-    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
 
@@ -117,3 +115,6 @@ class UsedToken(models.Model):
                 fields=["issuer", "jti"], name="used_token_unique_jti"
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.jti

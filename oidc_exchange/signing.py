@@ -78,7 +78,9 @@ def _private_key(key: SigningKey) -> Key:
 def published_keys() -> list[dict]:
     """Return the public JWKs of the active key and of retired keys whose
     tokens may not have expired yet."""
-    oldest_valid = timezone.now() - timedelta(seconds=settings.SENTRYAGENT_TOKEN_LIFETIME)
+    oldest_valid = timezone.now() - timedelta(
+        seconds=settings.SENTRYAGENT_TOKEN_LIFETIME
+    )
     keys = SigningKey.objects.exclude(
         state=SigningKey.State.RETIRED, retired_at__lt=oldest_valid
     )

@@ -13,7 +13,18 @@ class TrustPolicyForm(forms.ModelForm):
 
     class Meta:
         model = TrustPolicy
-        fields = "__all__"
+        fields = [
+            "tenant",
+            "provider",
+            "repository",
+            "branch",
+            "agent",
+            "allowed_events",
+            "enabled",
+            "description",
+            "repository_id",
+            "repository_owner_id",
+        ]
 
     def clean_provider(self):
         return validation.validate_provider(self.cleaned_data["provider"])

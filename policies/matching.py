@@ -129,9 +129,7 @@ def _closest_failure(evaluations: list[PolicyEvaluation]) -> str:
     return FAILURE_REASONS[closest.failed_check]
 
 
-def match(
-    policies: list[TrustPolicy], identity: WorkflowIdentity
-) -> MatchResult:
+def match(policies: list[TrustPolicy], identity: WorkflowIdentity) -> MatchResult:
     """Return the first policy that passes every check, with all evaluations."""
     evaluations = [evaluate(policy, identity) for policy in policies]
     for evaluation in evaluations:

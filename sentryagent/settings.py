@@ -39,9 +39,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it to a long random string, for example "
-            "the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
-            " Only development (DEBUG=true) runs without one."
+            "SECRET_KEY is not set. Set it to a long random string, such as the "
+            "output of: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            ". Only development (DEBUG=true) runs without one."
         )
     SECRET_KEY = "development-only-insecure-secret-key"
 
@@ -102,10 +102,13 @@ CACHES = {
 }
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
 
 LANGUAGE_CODE = "en-us"

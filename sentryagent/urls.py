@@ -18,9 +18,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("oidc/token", exchange_views.TokenExchangeView.as_view(), name="token"),
     path("oidc/audience", exchange_views.AudienceView.as_view(), name="audience"),
-    path(
-        ".well-known/jwks.json", exchange_views.JwksView.as_view(), name="jwks"
-    ),
+    path(".well-known/jwks.json", exchange_views.JwksView.as_view(), name="jwks"),
     path(
         ".well-known/oauth-authorization-server",
         exchange_views.MetadataView.as_view(),

@@ -37,5 +37,7 @@ class Command(BaseCommand):
                 f"User {username!r} belongs to no tenant, so its token could reach "
                 "no agent or policy. Create the user with 'manage.py create_tenant'."
             )
-        _, token = AuthToken.objects.create(user=user, expiry=timedelta(days=expires_in))
+        _, token = AuthToken.objects.create(
+            user=user, expiry=timedelta(days=expires_in)
+        )
         self.stdout.write(token)

@@ -26,7 +26,9 @@ class Command(BaseCommand):
         ).delete()
         # An expired GitHub token is refused for its expiry before its jti is
         # looked up, so its replay entry is no longer needed.
-        used, _ = UsedToken.objects.filter(expires_at__lt=now - timedelta(hours=1)).delete()
+        used, _ = UsedToken.objects.filter(
+            expires_at__lt=now - timedelta(hours=1)
+        ).delete()
         self.stdout.write(
             f"Deleted {records} exchange records and {used} replay entries."
         )

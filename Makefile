@@ -1,0 +1,45 @@
+# Developer commands. `make run` serves the demo on 127.0.0.1:8000; `make test`
+# runs the suite. Both create the virtual environment on first use.
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+# Password of the demo admin that `make run` creates; development only.
+DEMO_ADMIN_PASSWORD ?= demo-admin-password
+
+.PHONY: run test demo lint format migrations-check clean
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+run: $(VENV)/.runtime
+	DEBUG=true $(PYTHON) manage.py migrate --verbosity 0
+	DEBUG=true SENTRYAGENT_ADMIN_PASSWORD=$(DEMO_ADMIN_PASSWORD) $(PYTHON) manage.py seed_demo
+	DEBUG=true $(PYTHON) manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.dev
+	$(PYTHON) -m pytest
+
+demo: $(VENV)/.dev
+	$(PYTHON) -m devtools.demo
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrations-check: $(VENV)/.dev
+	DEBUG=true $(PYTHON) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .pytest-db.sqlite3
