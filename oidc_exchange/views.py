@@ -11,10 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agents.serializers import AgentSerializer
 from oidc_exchange import errors
 from oidc_exchange.exchange import GRANT_TYPE_TOKEN_EXCHANGE, exchange_token
 from oidc_exchange.models import ExchangeRecord
 from oidc_exchange.records import Attempt
+from oidc_exchange.registration import register_agent
 from oidc_exchange.signing import published_keys
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,19 @@ def read_body(request: Request) -> dict:
     return data
 
 
+def error_response(error: errors.ExchangeError) -> Response:
+    return Response(error.as_body(), status=error.status_code, headers=NO_STORE)
+
+
+def database_unavailable() -> Response:
+    logger.exception("request failed on the database")
+    return error_response(
+        errors.ServiceUnavailable(
+            "The service cannot reach its database. Retry in a few seconds."
+        )
+    )
+
+
 class TokenExchangeView(PublicView):
     """RFC 8693 token exchange: a GitHub OIDC token for an agent access token."""
 
@@ -65,15 +80,34 @@ class TokenExchangeView(PublicView):
             body = exchange_token(read_body(request), attempt)
         except errors.ExchangeError as error:
             attempt.reject(error)
-            return Response(error.as_body(), status=error.status_code, headers=NO_STORE)
+            return error_response(error)
         except DatabaseError:
-            logger.exception("exchange failed on the database")
-            error = errors.ServiceUnavailable(
-                "The service cannot reach its database. Retry in a few seconds."
-            )
-            return Response(error.as_body(), status=error.status_code, headers=NO_STORE)
+            return database_unavailable()
         attempt.accept(200)
         return Response(body, headers=NO_STORE)
+
+
+class RegistrationView(PublicView):
+    """Registration of an agent by a workflow, with its GitHub OIDC token."""
+
+    parser_classes = [JSONParser]
+
+    def post(self, request: Request) -> Response:
+        attempt = Attempt(ExchangeRecord.Endpoint.REGISTRATION, request)
+        try:
+            registration = register_agent(read_body(request), attempt)
+        except errors.ExchangeError as error:
+            attempt.reject(error)
+            return error_response(error)
+        except DatabaseError:
+            return database_unavailable()
+        status = 201 if registration.created else 200
+        attempt.accept(status)
+        body = {
+            **AgentSerializer(registration.agent).data,
+            "created": registration.created,
+        }
+        return Response(body, status=status, headers=NO_STORE)
 
 
 class AudienceView(PublicView):

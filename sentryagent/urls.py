@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
     path("oidc/token", exchange_views.TokenExchangeView.as_view(), name="token"),
+    path("oidc/agents", exchange_views.RegistrationView.as_view(), name="registration"),
     path("oidc/audience", exchange_views.AudienceView.as_view(), name="audience"),
     path(".well-known/jwks.json", exchange_views.JwksView.as_view(), name="jwks"),
     path(

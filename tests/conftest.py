@@ -157,7 +157,7 @@ class LiveService:
             try:
                 requests.get(f"{self.url}/oidc/audience", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("gunicorn did not answer within 30 s")
