@@ -1,9 +1,10 @@
 """Play the main job of SentryAgent against a real service process.
 
 Run with ``make demo``. It starts a stand-in for GitHub's OIDC issuer and
-SentryAgent under gunicorn, both on loopback with a throwaway SQLite database,
-then exchanges a GitHub-shaped token for an access token, verifies that token
-with the published JWKS, and shows a denied exchange from another repository.
+SentryAgent under gunicorn, both on loopback with a throwaway SQLite database.
+Then it exchanges a GitHub-shaped token for an access token and verifies that
+token with the published JWKS. Last, it shows a replay and a denied exchange
+from another repository.
 """
 
 import json
@@ -101,7 +102,7 @@ class Service:
                 return
             except requests.RequestException:
                 time.sleep(0.2)
-        raise SystemExit("gunicorn did not answer within 30 s")
+        raise SystemExit("gunicorn did not respond within 30 s")
 
     def stop(self) -> None:
         if self.process is not None:

@@ -1,9 +1,10 @@
 """The token exchange: a GitHub OIDC token in, an agent access token out.
 
-``exchange_token`` is the whole path, in order: read the parameters, parse the
-token and check its size, read the header, check the issuer, find the key,
-verify the signature, check the claims, match a trust policy, claim the jti,
-mint the access token. The view writes the exchange log.
+``exchange_token`` is the whole path. In order, it reads the parameters,
+parses the token and checks its size, reads the header, checks the issuer,
+finds the key, verifies the signature and checks the claims. Then it matches
+a trust policy, claims the jti and mints the access token. The view writes the
+exchange log.
 """
 
 import json

@@ -59,7 +59,7 @@ class ExchangeRecord(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     status_code = models.PositiveSmallIntegerField()
     # The reason code sent to the caller, and the exact failed check, which
-    # only the tenant sees.
+    # is shown only to the tenant.
     reason = models.CharField(max_length=64)
     detail_reason = models.CharField(max_length=64, blank=True, default="")
     checks = models.JSONField(default=list, blank=True)

@@ -1,9 +1,10 @@
 """Registration from CI: a workflow registers its own agent with its OIDC token.
 
-``register_agent`` is the whole path, in order: read the parameters, verify the
-GitHub token as the exchange does, find the registration policies that match
-it, claim the jti, then create the agent with a trust policy binding it to the
-registering repository, or return the agent this repository registered before.
+``register_agent`` is the whole path. In order, it reads the parameters,
+verifies the GitHub token as the exchange does, finds the registration policy
+that matches it and claims the jti. Then it creates the agent with a trust
+policy that binds it to the registering repository, or returns the agent that
+this repository registered before.
 """
 
 import re

@@ -1,8 +1,8 @@
 """Matching a workflow's verified identity against trust policies.
 
 Every rule is a check with a stable name. The first failed check of the
-closest policy becomes the reason of a denial, which only the tenant sees in
-the exchange log; the caller gets one uniform answer.
+closest policy becomes the reason of a denial. That reason is shown only to
+the tenant, in the exchange log, because the caller gets one uniform 403.
 """
 
 from dataclasses import dataclass, field

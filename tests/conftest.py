@@ -160,7 +160,7 @@ class LiveService:
             except requests.RequestException:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("gunicorn did not answer within 30 s")
+        raise RuntimeError("gunicorn did not respond within 30 s")
 
     def output(self) -> str:
         """Return everything gunicorn and the app have printed so far."""
