@@ -16,6 +16,7 @@ class ExchangeError(Exception):
         self.description = description
         # The exact failed check, recorded for the tenant but never sent.
         self.detail_reason = detail_reason or self.reason
+        self.headers: dict[str, str] = {}
 
     def as_body(self) -> dict[str, str]:
         return {
@@ -144,7 +145,19 @@ class AmbiguousTenant(Conflict):
     reason = "ambiguous_tenant"
 
 
-# 413 and 503.
+# 413, 429 and 503.
+
+
+class SlowDown(ExchangeError):
+    status_code = 429
+    error = "slow_down"
+    reason = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many requests from this address. Retry in {retry_after} seconds."
+        )
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class PayloadTooLarge(ExchangeError):

@@ -1,6 +1,7 @@
 """HTTP endpoints of the token exchange and of SentryAgent's public keys."""
 
 import logging
+import math
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -9,6 +10,8 @@ from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from agents.serializers import AgentSerializer
@@ -20,14 +23,61 @@ from oidc_exchange.registration import register_agent
 from oidc_exchange.signing import published_keys
 
 logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("sentryagent.security")
 
 # RFC 6749 section 5.1: token responses must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+class ClientAddressThrottle(SimpleRateThrottle):
+    """Limits requests per client address, counted in Django's cache.
+
+    The rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["oidc"]``. The
+    address is REMOTE_ADDR unless ``NUM_PROXIES`` trusts X-Forwarded-For.
+    """
+
+    scope = "oidc"
+
+    def get_rate(self) -> str:
+        # Read at call time, so a changed setting applies without a restart.
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": self.get_ident(request),
+        }
+
+
 class PublicView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+
+class RateLimitedView(PublicView):
+    """A public endpoint whose handler checks the rate limit itself.
+
+    DRF checks throttles before the handler runs; checking inside it lets the
+    429 have the RFC 6749 error body.
+    """
+
+    throttle_classes = [ClientAddressThrottle]
+
+    def check_throttles(self, request) -> None:
+        pass
+
+    def check_rate_limit(self, request) -> None:
+        super().check_throttles(request)
+
+    def throttled(self, request, wait) -> None:
+        retry_after = max(1, math.ceil(wait or 1))
+        security_logger.warning(
+            "rate limit exceeded path=%s client=%s retry_after=%s",
+            request.path,
+            request.META.get("REMOTE_ADDR"),
+            retry_after,
+        )
+        raise errors.SlowDown(retry_after)
 
 
 def read_body(request: Request) -> dict:
@@ -57,7 +107,8 @@ def read_body(request: Request) -> dict:
 
 
 def error_response(error: errors.ExchangeError) -> Response:
-    return Response(error.as_body(), status=error.status_code, headers=NO_STORE)
+    headers = {**NO_STORE, **error.headers}
+    return Response(error.as_body(), status=error.status_code, headers=headers)
 
 
 def database_unavailable() -> Response:
@@ -69,12 +120,18 @@ def database_unavailable() -> Response:
     )
 
 
-class TokenExchangeView(PublicView):
+class TokenExchangeView(RateLimitedView):
     """RFC 8693 token exchange: a GitHub OIDC token for an agent access token."""
 
     parser_classes = [FormParser, JSONParser]
 
     def post(self, request: Request) -> Response:
+        try:
+            self.check_rate_limit(request)
+        except errors.SlowDown as error:
+            # NOTE: rate-limited requests get no exchange record, so a flood
+            # cannot fill the database; the security log counts them.
+            return error_response(error)
         attempt = Attempt(ExchangeRecord.Endpoint.TOKEN, request)
         try:
             body = exchange_token(read_body(request), attempt)
@@ -87,12 +144,18 @@ class TokenExchangeView(PublicView):
         return Response(body, headers=NO_STORE)
 
 
-class RegistrationView(PublicView):
+class RegistrationView(RateLimitedView):
     """Registration of an agent by a workflow, with its GitHub OIDC token."""
 
     parser_classes = [JSONParser]
 
     def post(self, request: Request) -> Response:
+        try:
+            self.check_rate_limit(request)
+        except errors.SlowDown as error:
+            # NOTE: rate-limited requests get no exchange record, so a flood
+            # cannot fill the database; the security log counts them.
+            return error_response(error)
         attempt = Attempt(ExchangeRecord.Endpoint.REGISTRATION, request)
         try:
             registration = register_agent(read_body(request), attempt)

@@ -135,6 +135,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "agents.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Requests to /oidc/token and /oidc/agents per client address.
+    "DEFAULT_THROTTLE_RATES": {
+        "oidc": env.str("SENTRYAGENT_RATE_LIMIT", default="600/min"),
+    },
+    # Proxies in front of the service whose X-Forwarded-For is trusted; with 0
+    # the client address is REMOTE_ADDR, which a client cannot forge.
+    "NUM_PROXIES": env.int("SENTRYAGENT_NUM_PROXIES", default=0),
 }
 
 # Tenant API tokens: knox stores only a SHA-512 digest and shows the token once.
