@@ -5,8 +5,13 @@ is valid or invalid the same way wherever it is written.
 """
 
 import re
+from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from agents.models import Agent, Tenant
 
 # GitHub account names: letters, digits and single hyphens, at most 39
 # characters. Repository names: letters, digits, '.', '_' and '-', at most 100.
@@ -103,5 +108,31 @@ def validate_github_id(value: str) -> str:
             "shows for the repository or owner, such as '514238596', or leave "
             "it empty to record it on the first match.",
             code="invalid_github_id",
+        )
+    return value
+
+
+def validate_agent_tenant(agent: "Agent | None", tenant: "Tenant") -> None:
+    """Reject an agent of another tenant than the policy's.
+
+    The API applies the same rule by looking agents up only in the caller's
+    tenant.
+    """
+    if agent is not None and agent.tenant_id != tenant.pk:
+        raise ValidationError(
+            f"Agent {agent.name!r} belongs to another tenant. Choose an agent of "
+            f"tenant {tenant.slug!r}, or none for a registration policy.",
+            code="agent_in_other_tenant",
+        )
+
+
+def validate_issuer(value: str) -> str:
+    """Accept an empty issuer (the default one) or one of the configured issuers."""
+    if value and value not in settings.GITHUB_OIDC_ISSUERS:
+        raise ValidationError(
+            f"Untrusted issuer {value!r}. Leave it empty for "
+            f"{settings.GITHUB_OIDC_ISSUERS[0]!r}, or use one of the issuers this "
+            f"service trusts: {', '.join(settings.GITHUB_OIDC_ISSUERS)}.",
+            code="invalid_issuer",
         )
     return value
