@@ -3,8 +3,9 @@
 Run with ``make demo``. It starts a stand-in for GitHub's OIDC issuer and
 SentryAgent under gunicorn, both on loopback with a throwaway SQLite database.
 Then it exchanges a GitHub-shaped token for an access token and verifies that
-token with the published JWKS. Last, it shows a replay and a denied exchange
-from another repository.
+token with the published JWKS, and shows a replay and a denied exchange from
+another repository. Last, it plays a CI job through the register-agent and
+issue-token actions.
 """
 
 import json
@@ -175,6 +176,57 @@ def run_demo(issuer: LocalIssuer, service: Service) -> None:
     show(denied.json())
     if denied.status_code != 403:
         raise SystemExit("the exchange from org/repo-b was not denied")
+
+    play_ci_job(issuer, service)
+
+
+def show_action_log(run) -> None:
+    """Print an action's log as the runner would show it, secrets masked."""
+    for line in run.stdout.splitlines():
+        if line.startswith("::add-mask::"):
+            # The runner consumes this command and never shows the value.
+            line = "::add-mask::*** (a secret registered with the runner)"
+        show(line)
+
+
+def play_ci_job(issuer: LocalIssuer, service: Service) -> None:
+    """Run both actions' composite steps as a runner runs a job's steps."""
+    # The runner emulation of the actions' tests: it renders each step's env:
+    # from the inputs and runs its run: script with bash.
+    from tests.actions.harness import RunnerTokenEndpoint, run_composite
+
+    step("A CI job of org/repo-a on main: register-agent, then issue-token")
+    with RunnerTokenEndpoint(issuer) as endpoint, tempfile.TemporaryDirectory() as job:
+        registered = run_composite(
+            "register-agent",
+            Path(job) / "register",
+            endpoint,
+            {"api-url": service.url, "agent-name": "release-bot"},
+        )
+        show("$ uses: ./.github/actions/register-agent")
+        for run in registered.steps:
+            show_action_log(run)
+        if registered.returncode != 0:
+            raise SystemExit("register-agent failed")
+        agent_id = registered.outputs["agent-id"]
+        show(f"outputs: agent-id={agent_id} created={registered.outputs['created']}")
+
+        issued = run_composite(
+            "issue-token",
+            Path(job) / "issue",
+            endpoint,
+            {"api-url": service.url, "agent-id": agent_id},
+        )
+        show("$ uses: ./.github/actions/issue-token")
+        for run in issued.steps:
+            show_action_log(run)
+        if issued.returncode != 0:
+            raise SystemExit("issue-token failed")
+        access_token = issued.outputs["access-token"]
+        show(
+            f"outputs: access-token=*** ({len(access_token)} characters, masked) "
+            f"expires-at={issued.outputs['expires-at']}"
+        )
 
 
 def main() -> None:

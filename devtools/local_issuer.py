@@ -29,6 +29,10 @@ def generate_rsa_pem() -> str:
     ).decode()
 
 
+# The audience of minted tokens: SentryAgent's default public URL.
+DEFAULT_AUDIENCE = "http://127.0.0.1:8000"
+
+
 def github_id(name: str) -> str:
     """Return a stable numeric id for a repository or owner name, as GitHub has."""
     return str(zlib.crc32(name.lower().encode()) + 1)
@@ -37,7 +41,10 @@ def github_id(name: str) -> str:
 class LocalIssuer:
     """An OIDC issuer on ``http://127.0.0.1:<port>`` with one or more RSA keys."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, path: str = "") -> None:
+        """Serve on ``host:port``; ``path``, such as ``/acme``, makes the issuer
+        URL end with it, as GitHub's enterprise issuers do."""
+        self.path = path
         self.keys: dict[str, str] = {}
         self.active_kid = self.add_key()
         self.requests: list[str] = []
@@ -45,9 +52,11 @@ class LocalIssuer:
         # of seconds in ``jwks_delay`` to make it slow.
         self.jwks_status = 200
         self.jwks_delay = 0.0
+        # Fields that replace those of the discovery document.
+        self.discovery_overrides: dict[str, Any] = {}
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
-        self.url = f"http://{host}:{self._server.server_port}"
+        self.url = f"http://{host}:{self._server.server_port}{path}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> "LocalIssuer":
@@ -86,7 +95,7 @@ class LocalIssuer:
         claims = {
             "jti": str(uuid.uuid4()),
             "sub": f"repo:{repository}:ref:{ref}",
-            "aud": "http://127.0.0.1:8000",
+            "aud": DEFAULT_AUDIENCE,
             "ref": ref,
             "sha": secrets.token_hex(20),
             "repository": repository,
@@ -140,16 +149,23 @@ class LocalIssuer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 issuer.requests.append(self.path)
-                if self.path == "/.well-known/openid-configuration":
+                path = self.path.removeprefix(issuer.path)
+                if path == "/.well-known/openid-configuration":
                     self._send(
                         200,
                         {
                             "issuer": issuer.url,
                             "jwks_uri": f"{issuer.url}/.well-known/jwks",
                             "id_token_signing_alg_values_supported": ["RS256"],
+                            **issuer.discovery_overrides,
                         },
                     )
-                elif self.path == "/.well-known/jwks":
+                elif path == "/redirect":
+                    self.send_response(302)
+                    self.send_header("Location", f"{issuer.url}/.well-known/jwks")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif path == "/.well-known/jwks":
                     if issuer.jwks_delay:
                         time.sleep(issuer.jwks_delay)
                     if issuer.jwks_status != 200:

@@ -69,6 +69,7 @@ class VerifiedClaims:
 
     def identity(self) -> WorkflowIdentity:
         return WorkflowIdentity(
+            issuer=self.claims["iss"],
             repository=self.claims["repository"],
             repository_id=self.claims["repository_id"],
             repository_owner=self.claims["repository_owner"],

@@ -50,9 +50,10 @@ def get_verification_key(issuer: str, kid: str) -> Key:
             keys = _keys_from_file(settings.GITHUB_OIDC_JWKS_FILE)
         except (OSError, ValueError, AttributeError) as error:
             logger.error(
-                "jwks file unreadable path=%s error=%s",
+                "jwks file unreadable path=%s error=%s: %s",
                 settings.GITHUB_OIDC_JWKS_FILE,
                 type(error).__name__,
+                error,
             )
             raise _keys_unavailable(issuer) from error
     else:
@@ -72,10 +73,14 @@ def _cached_keys(issuer: str, kid: str) -> list[dict]:
     entry = cache.get(cache_key)
 
     if entry is None:
-        if not cache.add(cache_key + ":failed", 1, FAILED_FETCH_BACKOFF):
+        # Concurrent first requests each fetch; after a failure, requests
+        # fail fast until the backoff ends.
+        failed_key = cache_key + ":failed"
+        if cache.get(failed_key):
             raise _keys_unavailable(issuer)
         entry = _refresh(issuer, cache_key)
         if entry is None:
+            cache.set(failed_key, 1, FAILED_FETCH_BACKOFF)
             raise _keys_unavailable(issuer)
         return entry["keys"]
 
@@ -176,13 +181,22 @@ _jwks_file_cache: dict[tuple[str, int, int], list[dict]] = {}
 
 
 def _parse_jwks_file(path: str, mtime_ns: int, size: int) -> list[dict]:
+    """Return the usable keys of a JWKS file.
+
+    Raises ValueError when the file is not a JWKS or has no usable RSA key,
+    since such a file cannot verify any token.
+    """
     cache_key = (path, mtime_ns, size)
     if cache_key not in _jwks_file_cache:
         document = json.loads(Path(path).read_text())
+        keys = document.get("keys") if isinstance(document, dict) else None
+        if not isinstance(keys, list):
+            raise ValueError(f"{path} is not a JWKS: it has no 'keys' list")
+        usable = [key for key in keys if _is_usable_key(key)]
+        if not usable:
+            raise ValueError(f"{path} has no usable RSA key")
         _jwks_file_cache.clear()
-        _jwks_file_cache[cache_key] = [
-            key for key in document.get("keys", []) if _is_usable_key(key)
-        ]
+        _jwks_file_cache[cache_key] = usable
     return _jwks_file_cache[cache_key]
 
 

@@ -96,6 +96,16 @@ class ExchangeRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.endpoint} {self.outcome} {self.reason}"
 
+    def save(self, *args, **kwargs) -> None:
+        # Parameters, headers and unverified claims come from the caller and
+        # may contain NUL characters, which PostgreSQL text columns reject.
+        # U+FFFD takes their place, so that the attempt is still recorded.
+        for field in self._meta.concrete_fields:
+            value = getattr(self, field.attname)
+            if isinstance(value, str) and "\x00" in value:
+                setattr(self, field.attname, value.replace("\x00", "\ufffd"))
+        super().save(*args, **kwargs)
+
 
 class UsedToken(models.Model):
     """A GitHub token's jti that has already yielded an access token.
@@ -115,6 +125,24 @@ class UsedToken(models.Model):
                 fields=["issuer", "jti"], name="used_token_unique_jti"
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.jti
+
+
+class RevokedToken(models.Model):
+    """An access token revoked before its expiry, by its jti.
+
+    Entries may be purged once the access token has expired.
+    """
+
+    jti = models.CharField(max_length=64, unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.jti

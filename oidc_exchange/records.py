@@ -28,10 +28,10 @@ _CLAIM_FIELDS = {
 class Attempt:
     """Collects what is known of one attempt while it runs, then saves it."""
 
-    def __init__(self, endpoint: str, request) -> None:
+    def __init__(self, endpoint: str, request, client_address: str | None) -> None:
         self.record = ExchangeRecord(
             endpoint=endpoint,
-            client_address=request.META.get("REMOTE_ADDR") or None,
+            client_address=client_address,
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:256],
         )
 

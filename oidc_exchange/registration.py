@@ -83,6 +83,8 @@ def find_registration_policy(
         evaluations.append(evaluation)
         if evaluation.matched:
             result_by_tenant.setdefault(policy.tenant, policy)
+    # Until one tenant is chosen, the record has no tenant, so the checks of
+    # every tenant's policies are shown to superusers only.
     attempt.set(checks=matching.MatchResult(None, "", evaluations).as_log_details())
 
     if not result_by_tenant:
@@ -96,7 +98,12 @@ def find_registration_policy(
             "register-agent action's 'tenant' input)."
         )
     tenant, policy = next(iter(result_by_tenant.items()))
-    attempt.set(tenant_id=tenant.pk, policy=policy)
+    tenant_evaluations = [e for e in evaluations if e.policy.tenant_id == tenant.pk]
+    attempt.set(
+        tenant_id=tenant.pk,
+        policy=policy,
+        checks=matching.MatchResult(policy, "", tenant_evaluations).as_log_details(),
+    )
     return policy
 
 
@@ -139,6 +146,7 @@ def create_or_find_agent(
             TrustPolicy.objects.create(
                 tenant=policy.tenant,
                 agent=agent,
+                issuer=policy.issuer,
                 repository=claims["repository"],
                 branch=policy.branch,
                 allowed_events=policy.allowed_events,

@@ -1,5 +1,6 @@
 """HTTP endpoints of the token exchange and of SentryAgent's public keys."""
 
+import ipaddress
 import logging
 import math
 
@@ -11,12 +12,17 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from agents.serializers import AgentSerializer
-from oidc_exchange import errors
-from oidc_exchange.exchange import GRANT_TYPE_TOKEN_EXCHANGE, exchange_token
+from oidc_exchange import errors, schema
+from oidc_exchange.exchange import (
+    GRANT_TYPE_TOKEN_EXCHANGE,
+    SUBJECT_TOKEN_TYPES,
+    exchange_token,
+)
+from oidc_exchange.introspection import introspect, revoke
 from oidc_exchange.models import ExchangeRecord
 from oidc_exchange.records import Attempt
 from oidc_exchange.registration import register_agent
@@ -27,6 +33,30 @@ security_logger = logging.getLogger("sentryagent.security")
 
 # RFC 6749 section 5.1: token responses must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def client_address(request: Request) -> str | None:
+    """Return the client's IP address: REMOTE_ADDR, or X-Forwarded-For's entry
+    for the trusted proxies when ``NUM_PROXIES`` is set."""
+    ident = BaseThrottle().get_ident(request)
+    try:
+        return str(ipaddress.ip_address(ident))
+    except ValueError:
+        return request.META.get("REMOTE_ADDR") or None
+
+
+def rate_limit_key(address: str | None) -> str:
+    """Return what the rate limit counts by: the address, or its /64 for IPv6.
+
+    One IPv6 client usually holds a whole /64, so counting single addresses
+    would give it billions of budgets.
+    """
+    if address is None:
+        return "unknown"
+    parsed = ipaddress.ip_address(address)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 class ClientAddressThrottle(SimpleRateThrottle):
@@ -43,10 +73,8 @@ class ClientAddressThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
 
     def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {
-            "scope": self.scope,
-            "ident": self.get_ident(request),
-        }
+        ident = rate_limit_key(client_address(request))
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class PublicView(APIView):
@@ -84,7 +112,7 @@ def read_body(request: Request) -> dict:
     """Return the parsed body, rejecting bodies over the size limit unread."""
     length = request.META.get("CONTENT_LENGTH") or "0"
     limit = settings.SENTRYAGENT_MAX_BODY_BYTES
-    if not length.isdigit() or int(length) > limit:
+    if not (length.isascii() and length.isdigit()) or int(length) > limit:
         raise errors.PayloadTooLarge(
             f"The request body is larger than {limit} bytes. Send only the "
             "documented parameters."
@@ -120,6 +148,7 @@ def database_unavailable() -> Response:
     )
 
 
+@schema.token_exchange
 class TokenExchangeView(RateLimitedView):
     """RFC 8693 token exchange: a GitHub OIDC token for an agent access token."""
 
@@ -132,7 +161,9 @@ class TokenExchangeView(RateLimitedView):
             # NOTE: rate-limited requests get no exchange record, so a flood
             # cannot fill the database; the security log counts them.
             return error_response(error)
-        attempt = Attempt(ExchangeRecord.Endpoint.TOKEN, request)
+        attempt = Attempt(
+            ExchangeRecord.Endpoint.TOKEN, request, client_address(request)
+        )
         try:
             body = exchange_token(read_body(request), attempt)
         except errors.ExchangeError as error:
@@ -144,6 +175,7 @@ class TokenExchangeView(RateLimitedView):
         return Response(body, headers=NO_STORE)
 
 
+@schema.registration
 class RegistrationView(RateLimitedView):
     """Registration of an agent by a workflow, with its GitHub OIDC token."""
 
@@ -156,7 +188,9 @@ class RegistrationView(RateLimitedView):
             # NOTE: rate-limited requests get no exchange record, so a flood
             # cannot fill the database; the security log counts them.
             return error_response(error)
-        attempt = Attempt(ExchangeRecord.Endpoint.REGISTRATION, request)
+        attempt = Attempt(
+            ExchangeRecord.Endpoint.REGISTRATION, request, client_address(request)
+        )
         try:
             registration = register_agent(read_body(request), attempt)
         except errors.ExchangeError as error:
@@ -173,6 +207,7 @@ class RegistrationView(RateLimitedView):
         return Response(body, status=status, headers=NO_STORE)
 
 
+@schema.audience
 class AudienceView(PublicView):
     """The audience that GitHub tokens sent to this service must carry."""
 
@@ -180,6 +215,7 @@ class AudienceView(PublicView):
         return Response({"audience": settings.GITHUB_OIDC_AUDIENCE})
 
 
+@schema.jwks
 class JwksView(PublicView):
     """Public keys that verify SentryAgent access tokens."""
 
@@ -189,6 +225,7 @@ class JwksView(PublicView):
         )
 
 
+@schema.metadata
 class MetadataView(PublicView):
     """RFC 8414 authorization server metadata."""
 
@@ -199,8 +236,68 @@ class MetadataView(PublicView):
                 "issuer": issuer,
                 "token_endpoint": f"{issuer}/oidc/token",
                 "jwks_uri": f"{issuer}/.well-known/jwks.json",
+                "introspection_endpoint": f"{issuer}/oidc/introspect",
+                "revocation_endpoint": f"{issuer}/oidc/revoke",
                 "grant_types_supported": [GRANT_TYPE_TOKEN_EXCHANGE],
                 "response_types_supported": [],
                 "token_endpoint_auth_methods_supported": ["none"],
+                # Tenants authenticate with 'Authorization: Token <API token>'.
+                "introspection_endpoint_auth_methods_supported": ["tenant_api_token"],
+                "revocation_endpoint_auth_methods_supported": ["tenant_api_token"],
+                "subject_token_types_supported": list(SUBJECT_TOKEN_TYPES),
             }
         )
+
+
+class TenantTokenView(APIView):
+    """An endpoint for tenants that takes an access token in a form or JSON body.
+
+    Authenticated with the tenant's API token, as the rest of the tenant API.
+    """
+
+    parser_classes = [FormParser, JSONParser]
+
+    def read_token(self, request: Request) -> str | None:
+        data = read_body(request)
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            raise errors.MissingParameter("The token parameter is missing.")
+        if len(token) > settings.GITHUB_OIDC_MAX_TOKEN_BYTES:
+            return None
+        return token
+
+    def handle_token(self, request: Request, token: str | None) -> Response:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> Response:
+        try:
+            token = self.read_token(request)
+        except errors.ExchangeError as error:
+            return error_response(error)
+        try:
+            return self.handle_token(request, token)
+        except DatabaseError:
+            return database_unavailable()
+
+
+@schema.introspection
+class IntrospectionView(TenantTokenView):
+    """RFC 7662 introspection of access tokens of the caller's agents."""
+
+    def handle_token(self, request: Request, token: str | None) -> Response:
+        body = introspect(token, request.tenant) if token else {"active": False}
+        return Response(body, headers=NO_STORE)
+
+
+@schema.revocation
+class RevocationView(TenantTokenView):
+    """RFC 7009 revocation of access tokens of the caller's agents.
+
+    The response is 200 for any token, as RFC 7009 requires, so it does not
+    reveal whether a token exists.
+    """
+
+    def handle_token(self, request: Request, token: str | None) -> Response:
+        if token:
+            revoke(token, request.tenant)
+        return Response(status=200, headers=NO_STORE)

@@ -7,6 +7,7 @@ the tenant, in the exchange log, because the caller gets one uniform 403.
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from policies.validation import RISKY_EVENTS
 class WorkflowIdentity:
     """The claims of a verified GitHub token that matching relies on."""
 
+    issuer: str
     repository: str
     repository_id: str
     repository_owner: str
@@ -60,6 +62,11 @@ class MatchResult:
         ]
 
 
+def trusted_issuer(policy: TrustPolicy) -> str:
+    """Return the issuer whose tokens the policy matches."""
+    return policy.issuer or settings.GITHUB_OIDC_ISSUERS[0]
+
+
 def same_repository(policy_repository: str, token_repository: str) -> bool:
     """Compare repository names as GitHub does, ignoring ASCII letter case.
 
@@ -80,6 +87,7 @@ def evaluate(policy: TrustPolicy, identity: WorkflowIdentity) -> PolicyEvaluatio
 
     checks.append(("policy_enabled", policy.enabled))
     checks.append(("provider", policy.provider == TrustPolicy.Provider.GITHUB))
+    checks.append(("issuer", trusted_issuer(policy) == identity.issuer))
 
     name_matches = same_repository(policy.repository, identity.repository)
     pinned_id_matches = (
@@ -112,6 +120,7 @@ def evaluate(policy: TrustPolicy, identity: WorkflowIdentity) -> PolicyEvaluatio
 FAILURE_REASONS = {
     "policy_enabled": "policy_disabled",
     "provider": "provider_mismatch",
+    "issuer": "issuer_mismatch",
     "repository": "repository_mismatch",
     "repository_renamed": "repository_renamed",
     "repository_id": "repository_id_mismatch",

@@ -25,6 +25,11 @@ class TrustPolicy(models.Model):
     provider = models.CharField(
         max_length=16, choices=Provider.choices, default=Provider.GITHUB
     )
+    # The token issuer the policy trusts; empty means the first configured
+    # issuer (github.com's by default). Tokens of other configured issuers,
+    # such as a GitHub Enterprise Server, match only policies that name them,
+    # because repository names of different issuers are different namespaces.
+    issuer = models.CharField(max_length=255, blank=True, default="")
     # ``owner/name`` as the tenant wrote it; matching ignores letter case.
     repository = models.CharField(max_length=140)
     # A branch name without ``refs/heads/``; empty allows every ref.

@@ -37,6 +37,13 @@ class TrustPolicySerializer(RejectUnknownFieldsMixin, serializers.ModelSerialize
         default=TrustPolicy.Provider.GITHUB,
         validators=[validation.validate_provider],
     )
+    issuer = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=255,
+        validators=[validation.validate_issuer],
+    )
     repository = serializers.CharField(
         max_length=140, validators=[validation.validate_repository]
     )
@@ -79,6 +86,7 @@ class TrustPolicySerializer(RejectUnknownFieldsMixin, serializers.ModelSerialize
         fields = [
             "id",
             "provider",
+            "issuer",
             "repository",
             "branch",
             "agentId",

@@ -56,13 +56,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "agents",
     "policies",
     "oidc_exchange",
 ]
 
 MIDDLEWARE = [
+    "sentryagent.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves what 'manage.py collectstatic' put in STATIC_ROOT (the admin's and
+    # Swagger UI's files) under gunicorn.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,6 +102,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several gunicorn workers write to one SQLite file: wait for the lock
+    # instead of failing, and take it when a transaction starts.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)  # s
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -120,6 +133,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "/api-auth/login/"
+# Where the browsable API's login page redirects when no ?next= is given.
+LOGIN_REDIRECT_URL = "/agents"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -134,6 +149,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "agents.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Requests to /oidc/token and /oidc/agents per client address.
     "DEFAULT_THROTTLE_RATES": {
@@ -142,6 +159,26 @@ REST_FRAMEWORK = {
     # Proxies in front of the service whose X-Forwarded-For is trusted; with 0
     # the client address is REMOTE_ADDR, which a client cannot forge.
     "NUM_PROXIES": env.int("SENTRYAGENT_NUM_PROXIES", default=0),
+}
+
+# The OpenAPI document at /api/schema and Swagger UI at /api/docs. Both are
+# public. Swagger UI's files come from drf-spectacular-sidecar, not a CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SentryAgent API",
+    "DESCRIPTION": (
+        "Agents and trust policies of a tenant, and the token exchange that "
+        "turns a GitHub Actions OIDC token into a short-lived agent access token."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AgentStatusEnum": "agents.models.Agent.Status",
+    },
 }
 
 # Tenant API tokens: knox stores only a SHA-512 digest and shows the token once.
@@ -164,7 +201,15 @@ if not 60 <= SENTRYAGENT_TOKEN_LIFETIME <= 3600:
         f"SENTRYAGENT_TOKEN_LIFETIME={SENTRYAGENT_TOKEN_LIFETIME!r} is out of range. "
         "Set a number of seconds from 60 to 3600, such as 900."
     )
-SENTRYAGENT_SIGNING_ALGORITHM = "RS256"
+# Algorithm of new signing keys: RS256 or ES256. Existing keys keep theirs.
+SENTRYAGENT_SIGNING_ALGORITHM = env.str(
+    "SENTRYAGENT_SIGNING_ALGORITHM", default="RS256"
+)
+if SENTRYAGENT_SIGNING_ALGORITHM not in ("RS256", "ES256"):
+    raise ImproperlyConfigured(
+        f"SENTRYAGENT_SIGNING_ALGORITHM={SENTRYAGENT_SIGNING_ALGORITHM!r} is not "
+        "supported. Set RS256 or ES256."
+    )
 
 # GitHub's OIDC tokens that SentryAgent accepts.
 GITHUB_OIDC_ISSUERS = [
@@ -174,27 +219,81 @@ GITHUB_OIDC_ISSUERS = [
     )
 ]
 GITHUB_OIDC_AUDIENCE = env.str("GITHUB_OIDC_AUDIENCE", default=SENTRYAGENT_ISSUER)
+if GITHUB_OIDC_AUDIENCE.startswith("https://github.com/") or not GITHUB_OIDC_AUDIENCE:
+    # GitHub gives tokens the owner's URL as audience by default, so tokens a
+    # workflow requests for any other service would be accepted here too.
+    raise ImproperlyConfigured(
+        f"GITHUB_OIDC_AUDIENCE={GITHUB_OIDC_AUDIENCE!r} is GitHub's default "
+        "audience or empty. Use an audience that names this service, such as "
+        "its public URL (the default, SENTRYAGENT_ISSUER)."
+    )
 GITHUB_OIDC_JWKS_FILE = env.str("GITHUB_OIDC_JWKS_FILE", default="") or None
 GITHUB_OIDC_HTTP_TIMEOUT = (2.0, 3.0)  # s, connect and read, per request
 GITHUB_OIDC_JWKS_MAX_AGE = 3600  # s, after which cached keys are fetched again
 GITHUB_OIDC_JWKS_STALE_AGE = 7 * 24 * 3600  # s, cached keys kept when fetches fail
 GITHUB_OIDC_REFRESH_COOLDOWN = 60  # s, between refreshes caused by unknown kids
 GITHUB_OIDC_LEEWAY = 60  # s, allowed clock skew on exp, nbf and iat
-GITHUB_OIDC_MAX_LIFETIME = 3600  # s; GitHub issues tokens valid for 5 to 10 minutes
+# NOTE: GitHub does not document the lifetime of its tokens. Every sample seen
+# was valid for 300 s; the cap leaves room for longer ones.
+GITHUB_OIDC_MAX_LIFETIME = 3600  # s
 GITHUB_OIDC_MAX_TOKEN_BYTES = 8 * 1024
 SENTRYAGENT_MAX_BODY_BYTES = 16 * 1024
 
+# Logs: one JSON object per line, unless SENTRYAGENT_LOG_FORMAT=plain or
+# DEBUG is on. Every line carries the request id.
+SENTRYAGENT_LOG_FORMAT = env.str(
+    "SENTRYAGENT_LOG_FORMAT", default="plain" if DEBUG else "json"
+)
+if SENTRYAGENT_LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(
+        f"SENTRYAGENT_LOG_FORMAT={SENTRYAGENT_LOG_FORMAT!r} is not supported. Set "
+        "json or plain."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "sentryagent.request_ids.RequestIdFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level"},
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": SENTRYAGENT_LOG_FORMAT,
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# Deployments served over https: secure cookies, HSTS and a redirect to https.
+# They are on when SENTRYAGENT_ISSUER, the public URL, is https. The health
+# endpoints stay reachable over http for load balancers.
+SERVES_HTTPS = SENTRYAGENT_ISSUER.startswith("https://")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SERVES_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = SERVES_HTTPS
+CSRF_COOKIE_SECURE = SERVES_HTTPS
+SECURE_HSTS_SECONDS = env.int(
+    "SECURE_HSTS_SECONDS", default=31_536_000 if SERVES_HTTPS else 0
+)  # s
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SERVES_HTTPS
+)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SERVES_HTTPS)
+X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy, trust its X-Forwarded-Proto to tell https.
+if REST_FRAMEWORK["NUM_PROXIES"] > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,9 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from agents.views import AgentViewSet
+from oidc_exchange import health
 from oidc_exchange import views as exchange_views
 from policies.views import TrustPolicyViewSet
 
@@ -16,8 +18,18 @@ router.register("oidc/trust-policies", TrustPolicyViewSet, basename="trust-polic
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api-auth/", include("rest_framework.urls")),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
+    ),
     path("oidc/token", exchange_views.TokenExchangeView.as_view(), name="token"),
     path("oidc/agents", exchange_views.RegistrationView.as_view(), name="registration"),
+    path(
+        "oidc/introspect", exchange_views.IntrospectionView.as_view(), name="introspect"
+    ),
+    path("oidc/revoke", exchange_views.RevocationView.as_view(), name="revoke"),
+    path("healthz", health.liveness, name="liveness"),
+    path("readyz", health.readiness, name="readiness"),
     path("oidc/audience", exchange_views.AudienceView.as_view(), name="audience"),
     path(".well-known/jwks.json", exchange_views.JwksView.as_view(), name="jwks"),
     path(

@@ -14,11 +14,11 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from devtools.local_issuer import LocalIssuer
+from devtools.local_issuer import DEFAULT_AUDIENCE, LocalIssuer
 from tests import factories
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-AUDIENCE = "http://127.0.0.1:8000"
+AUDIENCE = DEFAULT_AUDIENCE
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 
@@ -44,6 +44,7 @@ def issuer(local_issuer, settings):
     settings.GITHUB_OIDC_JWKS_FILE = None
     local_issuer.jwks_status = 200
     local_issuer.jwks_delay = 0.0
+    local_issuer.discovery_overrides = {}
     local_issuer.requests.clear()
     return local_issuer
 

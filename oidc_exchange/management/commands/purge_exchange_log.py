@@ -3,13 +3,14 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from oidc_exchange.models import ExchangeRecord, UsedToken
+from oidc_exchange.models import ExchangeRecord, RevokedToken, UsedToken
 
 
 class Command(BaseCommand):
     help = (
-        "Delete exchange records older than DAYS, and replay entries of GitHub "
-        "tokens that have expired. Safe to run while the service serves."
+        "Delete exchange records older than DAYS, replay entries of GitHub tokens "
+        "that have expired, and revocations of expired access tokens. Safe to run "
+        "while the service serves."
     )
 
     def add_arguments(self, parser):
@@ -29,6 +30,9 @@ class Command(BaseCommand):
         used, _ = UsedToken.objects.filter(
             expires_at__lt=now - timedelta(hours=1)
         ).delete()
+        # A revoked access token that has expired fails verification anyway.
+        revoked, _ = RevokedToken.objects.filter(expires_at__lt=now).delete()
         self.stdout.write(
-            f"Deleted {records} exchange records and {used} replay entries."
+            f"Deleted {records} exchange records, {used} replay entries and "
+            f"{revoked} revocations of expired tokens."
         )

@@ -9,9 +9,10 @@ from policies.models import TrustPolicy
 
 class Command(BaseCommand):
     help = (
-        "Create the demo tenant 'demo' with admin 'demo-admin', an agent 'deployer' "
-        "and a trust policy for 'org/repo-a' on branch 'main'. Does nothing if the "
-        "tenant exists. For development only."
+        "Create the demo tenant 'demo' with admin 'demo-admin', an agent 'deployer', "
+        "a trust policy for 'org/repo-a' on branch 'main', and a registration policy "
+        "that lets that branch register agents. Creates only what is missing. For "
+        "development only."
     )
 
     def handle(self, *args, **options):
@@ -30,6 +31,13 @@ class Command(BaseCommand):
             repository="org/repo-a",
             branch="main",
             defaults={"description": "Demo policy."},
+        )
+        TrustPolicy.objects.get_or_create(
+            tenant=tenant,
+            agent=None,
+            repository="org/repo-a",
+            branch="main",
+            defaults={"description": "Demo registration policy."},
         )
         admin = get_user_model().objects.get(username="demo-admin")
         if settings.SENTRYAGENT_ADMIN_PASSWORD:
