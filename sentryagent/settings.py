@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sentryagent.database_errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "sentryagent.urls"
@@ -179,6 +180,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AgentStatusEnum": "agents.models.Agent.Status",
     },
+    # Separate request components leave out read-only fields and give fields
+    # that reject blank strings a minLength of 1.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sentryagent.openapi.add_tenant_error_responses",
+    ],
 }
 
 # Tenant API tokens: knox stores only a SHA-512 digest and shows the token once.
