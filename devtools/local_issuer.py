@@ -46,6 +46,7 @@ class LocalIssuer:
         URL end with it, as GitHub's enterprise issuers do."""
         self.path = path
         self.keys: dict[str, str] = {}
+        self._key_objects: dict[str, tuple[str, Any]] = {}
         self.active_kid = self.add_key()
         self.requests: list[str] = []
         # Set to a status code to make the JWKS endpoint fail, or to a number
@@ -78,10 +79,19 @@ class LocalIssuer:
         self.keys[kid] = generate_rsa_pem()
         return kid
 
+    def key_object(self, kid: str):
+        """Return the parsed private key of a kid; parsing a PEM takes ~50 ms."""
+        pem = self.keys[kid]
+        cached = self._key_objects.get(kid)
+        if cached is None or cached[0] != pem:
+            cached = (pem, jwk.construct(pem, algorithm="RS256"))
+            self._key_objects[kid] = cached
+        return cached[1]
+
     def jwks(self) -> dict:
         published = []
-        for kid, pem in self.keys.items():
-            public = jwk.construct(pem, algorithm="RS256").public_key().to_dict()
+        for kid in list(self.keys):
+            public = self.key_object(kid).public_key().to_dict()
             public.update({"kid": kid, "use": "sig"})
             published.append(public)
         return {"keys": published}
@@ -138,7 +148,7 @@ class LocalIssuer:
         payload = claims if claims is not None else self.claims(**overrides)
         return jwt.encode(
             payload,
-            self.keys[kid],
+            self.key_object(kid),
             algorithm="RS256",
             headers={"kid": kid, "typ": "JWT", **(headers or {})},
         )

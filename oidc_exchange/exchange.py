@@ -61,8 +61,9 @@ def exchange_token(params: Mapping[str, Any], attempt: Attempt) -> dict[str, Any
     verified = verify_subject_token(subject_token, attempt)
     identity = verified.identity()
 
-    agent = match_policy(agent_id, identity, attempt)
+    agent, policy = match_policy(agent_id, identity, attempt)
     claim_jti(verified)
+    matching.record_use(policy, identity)
 
     issued_at = timezone.now()
     access_token, jti, expires_at = mint_access_token(
@@ -127,8 +128,8 @@ def verify_subject_token(compact: str, attempt: Attempt) -> github.VerifiedClaim
 
 def match_policy(
     agent_id: uuid.UUID, identity: matching.WorkflowIdentity, attempt: Attempt
-) -> Agent:
-    """Return the agent if an enabled policy lets the identity act as it.
+) -> tuple[Agent, TrustPolicy]:
+    """Return the agent and the enabled policy that lets the identity act as it.
 
     Every denial raises the same AccessDenied for the caller, whether the agent
     is unknown, in another tenant, disabled, or simply not allowed, so a 403
@@ -148,8 +149,7 @@ def match_policy(
         raise access_denied(identity, result.reason)
 
     attempt.set(policy=result.policy)
-    matching.record_use(result.policy, identity)
-    return agent
+    return agent, result.policy
 
 
 def access_denied(

@@ -5,9 +5,11 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from devtools.local_issuer import LocalIssuer
@@ -397,3 +399,17 @@ def test_registration_record_keeps_tenant_checks(client, issuer, tenant):
     record = ExchangeRecord.objects.get()
     assert record.tenant == tenant
     assert [entry["policy"] for entry in record.checks] == [str(own_policy.pk)]
+
+
+def test_replay_leaves_policy_unused(client, issuer, policy):
+    subject_token = issuer.mint(aud=AUDIENCE)
+    exchange(client, subject_token, policy.agent_id)
+    policy.refresh_from_db()
+    first_use = policy.last_used_at
+
+    with time_machine.travel(time.time() + 30, tick=False):
+        replayed = exchange(client, subject_token, policy.agent_id)
+    policy.refresh_from_db()
+
+    assert replayed.status_code == 401
+    assert policy.last_used_at == first_use

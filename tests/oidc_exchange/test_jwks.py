@@ -12,6 +12,7 @@ import time_machine
 from django.conf import settings
 from jose import jwt
 
+from oidc_exchange import jwks
 from oidc_exchange.models import ExchangeRecord
 from tests.oidc_exchange.conftest import session_rsa_pem
 from tests.oidc_exchange.token_requests import exchange, mint, rsa_key
@@ -174,7 +175,7 @@ def test_no_keys_backoff_then_recovers(client, issuer, policy):
     issuer.jwks_status = 200
     within_backoff = exchange(client, mint(issuer), policy.agent_id)
 
-    with time_machine.travel(timedelta(seconds=6)):
+    with time_machine.travel(timedelta(seconds=jwks.FAILED_FETCH_BACKOFF + 1)):
         recovered = exchange(client, mint(issuer), policy.agent_id)
 
     assert [response.status_code for response in failed] == [503] * 3
