@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from agents.validation import validate_agent_name
+
 
 class Tenant(models.Model):
     """An organisation that owns agents and trust policies."""
@@ -50,7 +52,7 @@ class Agent(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="agents")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_agent_name])
     description = models.TextField(blank=True, default="")
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.ACTIVE

@@ -7,14 +7,15 @@ policy that binds it to the registering repository, or returns the agent that
 this repository registered before.
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from agents.models import Agent, Tenant
+from agents.validation import validate_agent_name
 from oidc_exchange import errors, github
 from oidc_exchange.exchange import (
     claim_jti,
@@ -25,8 +26,6 @@ from oidc_exchange.records import Attempt
 from policies import matching
 from policies.models import TrustPolicy
 
-# Agent names from CI: a letter or digit, then letters, digits, '.', '_' or '-'.
-AGENT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 MAX_DESCRIPTION_LENGTH = 1000  # characters
 
 
@@ -40,11 +39,10 @@ def register_agent(params: Mapping[str, Any], attempt: Attempt) -> Registration:
     """Run the registration; return the agent or raise an ExchangeError."""
     subject_token = read_parameter(params, "subject_token", max_length=8192)
     name = read_parameter(params, "name", max_length=100)
-    if AGENT_NAME_PATTERN.fullmatch(name) is None:
-        raise errors.InvalidParameter(
-            f"Invalid agent name {name!r}. Use up to 100 letters, digits, '.', '_' "
-            "or '-', starting with a letter or digit, such as 'release-bot'."
-        )
+    try:
+        validate_agent_name(name)
+    except ValidationError as error:
+        raise errors.InvalidParameter(error.messages[0]) from None
     description = params.get("description") or ""
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
         raise errors.InvalidParameter(

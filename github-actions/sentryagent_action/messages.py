@@ -212,7 +212,8 @@ FORK_PULL_REQUEST = FailureTemplate(
     ),
     fix=(
         "Skip this step for pull requests from forks, for example with:\n\n"
-        "    if: github.event.pull_request.head.repo.full_name == github.repository"
+        "    if: github.event.pull_request == null ||\n"
+        "      github.event.pull_request.head.repo.full_name == github.repository"
         "\n\nDo not switch to pull_request_target to get a token: that event runs "
         "with the base repository's permissions, so it would hand the fork's code "
         "this repository's identity."

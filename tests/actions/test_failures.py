@@ -126,7 +126,7 @@ def test_pull_request_from_fork(stub_service, tmp_path, head, shown):
         "Pull request from a fork",
         shown,
         "GitHub gives no OIDC token",
-        "if: github.event.pull_request.head.repo.full_name == github.repository",
+        "github.event.pull_request.head.repo.full_name == github.repository",
         "#pull-request-from-a-fork",
     )
     assert stub_service.received == []

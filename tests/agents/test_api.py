@@ -114,6 +114,8 @@ INVALID_BODIES = [
     pytest.param({"name": "deployer"}, "name", "already exists", id="duplicate-name"),
     pytest.param({"name": ""}, "name", "blank", id="empty-name"),
     pytest.param({"name": "x" * 101}, "name", "100", id="name-too-long"),
+    pytest.param({"name": "bad name!"}, "name", "Invalid agent name", id="spaces"),
+    pytest.param({"name": "-bot"}, "name", "Invalid agent name", id="leading-dash"),
     pytest.param({}, "name", "required", id="no-name"),
     pytest.param({"name": "a", "status": "paused"}, "status", "valid", id="status"),
     pytest.param({"name": "a", "Name": "b"}, "Name", "Unknown", id="unknown-field"),
@@ -202,3 +204,20 @@ def test_browsable_api_html(client, tenant_admin, agent):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert "deployer" in response.content.decode()
+
+
+# --- Authentication errors -----------------------------------------------------
+
+AUTHORIZATION_HEADERS = [
+    pytest.param("Token not-a-real-token", "create_api_token", id="unknown-token"),
+    pytest.param("Bearer some-jwt", "Authorization: Token", id="bearer-scheme"),
+    pytest.param("Basic dXNlcjpwYXNz", "Authorization: Token", id="basic-scheme"),
+]
+
+
+@pytest.mark.parametrize(("header", "hint"), AUTHORIZATION_HEADERS)
+def test_bad_credentials_explained(db, header, hint):
+    response = APIClient().get(COLLECTION, HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+    assert hint in response.json()["detail"]

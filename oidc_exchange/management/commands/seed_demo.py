@@ -41,7 +41,10 @@ class Command(BaseCommand):
         )
         admin = get_user_model().objects.get(username="demo-admin")
         if settings.SENTRYAGENT_ADMIN_PASSWORD:
+            # The demo login always works with the password of this run.
             password = settings.SENTRYAGENT_ADMIN_PASSWORD
+            admin.set_password(password)
+            admin.save(update_fields=["password"])
         else:
             password = "the one printed when the tenant was created"
         self.stdout.write(
