@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 # Password of the demo admin that `make run` creates; development only.
 DEMO_ADMIN_PASSWORD ?= demo-admin-password
 
-.PHONY: run test demo lint format migrations-check actions-lint docs clean
+.PHONY: run test demo bench lint format migrations-check actions-lint docs clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -29,6 +29,18 @@ test: $(VENV)/.dev
 
 demo: $(VENV)/.dev
 	$(PYTHON) -m devtools.demo
+
+# Throughput and latency of the token exchange, written to docs/benchmarks.md
+# (about 7 minutes on 2 cores). wrk and PostgreSQL come from Debian's packages
+# when missing, which needs root. Options: make bench BENCH_ARGS="--help".
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || { apt-get update -qq && $(APT_INSTALL) wrk; }
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
+		{ apt-get update -qq && $(APT_INSTALL) postgresql; }
+	@command -v redis-server >/dev/null || \
+		{ apt-get update -qq && $(APT_INSTALL) redis-server; }
+	$(PYTHON) -m bench $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
@@ -61,4 +73,4 @@ docs: $(VENV)/.dev
 	$(VENV)/bin/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest-db.sqlite3
+	rm -rf $(VENV) db.sqlite3 .pytest-db.sqlite3* site artifacts

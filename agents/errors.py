@@ -1,5 +1,8 @@
 """Error bodies of the tenant API."""
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
 from rest_framework.views import exception_handler
 
 
@@ -8,6 +11,13 @@ def api_exception_handler(exc, context):
 
     Validation errors keep DRF's shape, a list of messages under each field name.
     """
+    # DRF converts Django's Http404 and PermissionDenied to its own exceptions
+    # only inside exception_handler, so they are converted here too, which
+    # gives their bodies a code such as 'not_found'.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = exception_handler(exc, context)
     if response is None:
         return None

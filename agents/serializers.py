@@ -1,8 +1,13 @@
 """Serializers of the agent API."""
 
+from drf_spectacular.extensions import (
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
 from rest_framework import serializers
 
 from agents.models import Agent
+from agents.validation import AGENT_NAME_PATTERN, validate_agent_name
 
 
 class RejectUnknownFieldsMixin:
@@ -33,7 +38,61 @@ class RejectUnknownFieldsMixin:
         return super().to_internal_value(data)
 
 
+class RejectUnknownFieldsExtension(OpenApiSerializerExtension):
+    """The OpenAPI schema of serializers that reject unknown fields, whose
+    request bodies get ``additionalProperties: false``."""
+
+    target_class = RejectUnknownFieldsMixin
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(
+            self.target, direction, bypass_extensions=True
+        )
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
+class RuleCharField(serializers.CharField):
+    """A CharField whose request schema states the rule of its validators.
+
+    ``request_schema`` contains the JSON Schema keywords, such as a pattern,
+    that state the rule. Response schemas get none of them, because rows
+    stored before a rule existed may break it.
+    """
+
+    request_schema: dict = {}
+
+
+class RuleCharFieldExtension(OpenApiSerializerFieldExtension):
+    """The OpenAPI schema of a RuleCharField, with its ``request_schema`` in
+    requests only."""
+
+    target_class = RuleCharField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        if direction == "request":
+            schema.update(self.target.request_schema)
+        return schema
+
+
+class AgentNameField(RuleCharField):
+    request_schema = {"pattern": f"^{AGENT_NAME_PATTERN.pattern}$"}
+
+
 class AgentSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    """An agent of the caller's tenant."""
+
+    name = AgentNameField(
+        max_length=100,
+        validators=[validate_agent_name],
+        help_text="Unique in the tenant, such as 'release-bot'.",
+    )
     tenant = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     registeredVia = serializers.CharField(source="registered_via", read_only=True)
     registeredRepository = serializers.CharField(

@@ -2,10 +2,32 @@
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.pagination import LimitOffsetPagination
 
 from agents.filters import AgentFilter
 from agents.models import Agent
 from agents.serializers import AgentSerializer
+
+
+class TenantListPagination(LimitOffsetPagination):
+    """LimitOffsetPagination whose limit has a maximum.
+
+    Without one, a limit such as 10**22 reaches the database, whose 64-bit
+    integers cannot hold it, and the request fails with a 500 on SQLite and
+    PostgreSQL alike. A limit over the maximum gets the maximum, as DRF does
+    for any max_limit.
+    """
+
+    max_limit = 1000  # rows per page
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.limit_query_param:
+                parameter["description"] = (
+                    f"Number of results to return per page, at most {self.max_limit}."
+                )
+        return parameters
 
 
 @extend_schema_view(
@@ -20,6 +42,7 @@ class AgentViewSet(viewsets.ModelViewSet):
 
     serializer_class = AgentSerializer
     filterset_class = AgentFilter
+    pagination_class = TenantListPagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):

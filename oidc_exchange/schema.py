@@ -8,13 +8,16 @@ document follows the code.
 
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_serializer,
     extend_schema_view,
 )
 from rest_framework import serializers
 
 from agents.serializers import AgentSerializer
+from agents.validation import AGENT_NAME_PATTERN
 from oidc_exchange import errors
 from oidc_exchange.exchange import (
     GRANT_TYPE_TOKEN_EXCHANGE,
@@ -25,6 +28,8 @@ from oidc_exchange.exchange import (
 EXAMPLE_AGENT_ID = "0b6f1c3e-2f4d-4c55-9d1a-7c1e5f0a9b42"
 
 
+# drf-spectacular appends 'Request' to the component names of request bodies.
+@extend_schema_serializer(component_name="TokenExchange")
 class TokenExchangeRequest(serializers.Serializer):
     grant_type = serializers.ChoiceField(choices=[GRANT_TYPE_TOKEN_EXCHANGE])
     subject_token = serializers.CharField(
@@ -44,17 +49,23 @@ class TokenExchangeResponse(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(component_name="Registration")
 class RegistrationRequest(serializers.Serializer):
     subject_token = serializers.CharField(
         help_text="The GitHub Actions OIDC token, a compact JWS, as GitHub issued it."
     )
     name = serializers.RegexField(
-        r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        f"^{AGENT_NAME_PATTERN.pattern}$",
         help_text="The agent's name, unique in the tenant, such as 'release-bot'.",
     )
-    description = serializers.CharField(required=False, max_length=1000)
+    # Registration reads an empty or null description and tenant as not sent.
+    description = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=1000
+    )
     tenant = serializers.SlugField(
         required=False,
+        allow_blank=True,
+        allow_null=True,
         max_length=63,
         help_text=(
             "Tenant slug; needed only when the repository may register agents "
@@ -64,6 +75,8 @@ class RegistrationRequest(serializers.Serializer):
 
 
 class RegisteredAgent(AgentSerializer):
+    """An agent that a workflow registered, or had registered before."""
+
     created = serializers.BooleanField(
         help_text="false when this repository had registered the agent before."
     )
@@ -121,6 +134,7 @@ class AuthorizationServerMetadata(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(component_name="Token")
 class TokenRequest(serializers.Serializer):
     token = serializers.CharField(help_text="A SentryAgent access token.")
 
@@ -230,6 +244,17 @@ def _errors(*statuses: int) -> dict:
     return {status: ERRORS[status] for status in statuses}
 
 
+# The header that every 429 of the rate-limited endpoints carries.
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    type=int,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="Seconds to wait before the next request.",
+    response=[429],
+)
+
+
 token_exchange = extend_schema_view(
     post=extend_schema(
         operation_id="token_exchange",
@@ -240,6 +265,7 @@ token_exchange = extend_schema_view(
             "One GitHub token yields at most one access token."
         ),
         request=TokenExchangeRequest,
+        parameters=[RETRY_AFTER],
         responses={
             200: OpenApiResponse(
                 TokenExchangeResponse,
@@ -287,6 +313,7 @@ registration = extend_schema_view(
             "existing agent."
         ),
         request=RegistrationRequest,
+        parameters=[RETRY_AFTER],
         responses={
             201: OpenApiResponse(RegisteredAgent, description="The agent was created."),
             200: OpenApiResponse(

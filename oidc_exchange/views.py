@@ -5,7 +5,7 @@ import logging
 import math
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
@@ -194,6 +194,16 @@ class RegistrationView(RateLimitedView):
         try:
             registration = register_agent(read_body(request), attempt)
         except errors.ExchangeError as error:
+            attempt.reject(error)
+            return error_response(error)
+        except DataError:
+            # A value that the database cannot store or compare, such as a NUL
+            # character on PostgreSQL, is the request's fault, not an outage.
+            error = errors.InvalidParameter(
+                "A parameter contains a character that cannot be stored, such as "
+                "NUL (\\x00). Send the value without it.",
+                detail_reason="unstorable_value",
+            )
             attempt.reject(error)
             return error_response(error)
         except DatabaseError:

@@ -6,6 +6,7 @@ the tenant, in the exchange log, because the caller gets one uniform 403.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Case, F, Value, When
@@ -147,18 +148,31 @@ def match(policies: list[TrustPolicy], identity: WorkflowIdentity) -> MatchResul
     return MatchResult(None, _closest_failure(evaluations), evaluations)
 
 
+# How stale ``last_used_at`` may get, so that a busy policy is not written on
+# every exchange.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
 def record_use(policy: TrustPolicy, identity: WorkflowIdentity) -> None:
     """Pin the policy to the identity's GitHub ids if unpinned, and mark it used.
 
     The update keeps ids already set, so concurrent first matches cannot
-    overwrite a pin.
+    overwrite a pin. A pinned policy marked used within the last minute is
+    not written at all.
     """
+    now = timezone.now()
+    recently_used = (
+        policy.last_used_at is not None
+        and now - policy.last_used_at < LAST_USED_RESOLUTION
+    )
+    if policy.repository_id and policy.repository_owner_id and recently_used:
+        return
     TrustPolicy.objects.filter(pk=policy.pk).update(
         repository_id=_value_if_empty("repository_id", identity.repository_id),
         repository_owner_id=_value_if_empty(
             "repository_owner_id", identity.repository_owner_id
         ),
-        last_used_at=timezone.now(),
+        last_used_at=now,
     )
 
 

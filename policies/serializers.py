@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from agents.models import Agent
-from agents.serializers import RejectUnknownFieldsMixin
+from agents.serializers import RejectUnknownFieldsMixin, RuleCharField
 from policies import validation
 from policies.models import TrustPolicy
 
@@ -32,8 +32,35 @@ class TenantAgentField(serializers.PrimaryKeyRelatedField):
             self.fail("incorrect_type")
 
 
+class ProviderField(RuleCharField):
+    request_schema = {"enum": [TrustPolicy.Provider.GITHUB.value]}
+
+
+class RepositoryField(RuleCharField):
+    # '.', '..' and a '.git' suffix, which validate_repository also rejects,
+    # are left to the help text.
+    request_schema = {
+        "pattern": (
+            f"^{validation.OWNER_PATTERN.pattern}/{validation.NAME_PATTERN.pattern}$"
+        )
+    }
+
+
+class RiskyEventField(RuleCharField):
+    request_schema = {"enum": list(validation.RISKY_EVENTS)}
+
+
+class GitHubIdField(RuleCharField):
+    # drf-spectacular adds the empty string, which the field allows, as an
+    # alternative to the pattern.
+    request_schema = {"pattern": f"^{validation.GITHUB_ID_PATTERN.pattern}$"}
+
+
 class TrustPolicySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
-    provider = serializers.CharField(
+    """A trust policy of the caller's tenant: which repository may act as the
+    agent, or, without an agent, may register agents."""
+
+    provider = ProviderField(
         default=TrustPolicy.Provider.GITHUB,
         validators=[validation.validate_provider],
     )
@@ -43,41 +70,58 @@ class TrustPolicySerializer(RejectUnknownFieldsMixin, serializers.ModelSerialize
         default="",
         max_length=255,
         validators=[validation.validate_issuer],
+        help_text=(
+            "One of the issuers this service trusts, such as a GitHub Enterprise "
+            "Server's. Empty means the first trusted issuer, github.com's by "
+            "default."
+        ),
     )
-    repository = serializers.CharField(
-        max_length=140, validators=[validation.validate_repository]
+    repository = RepositoryField(
+        max_length=140,
+        validators=[validation.validate_repository],
+        help_text=(
+            "The GitHub repository as 'owner/name', without '.git', such as "
+            "'octo-org/deploy-tools'. Matching ignores letter case."
+        ),
     )
     branch = serializers.CharField(
         required=False,
         allow_blank=True,
         default="",
         validators=[validation.validate_branch],
+        help_text=(
+            "A git branch name without 'refs/heads/', such as 'main'. The policy "
+            "then matches only tokens whose ref is that branch. Empty matches "
+            "every ref."
+        ),
     )
     agentId = TenantAgentField(
         source="agent", required=False, allow_null=True, default=None
     )
     allowedEvents = serializers.ListField(
         source="allowed_events",
-        child=serializers.CharField(),
+        child=RiskyEventField(),
         required=False,
         default=list,
         validators=[validation.validate_allowed_events],
     )
-    repositoryId = serializers.CharField(
+    repositoryId = GitHubIdField(
         source="repository_id",
         required=False,
         allow_blank=True,
         default="",
         validators=[validation.validate_github_id],
     )
-    repositoryOwnerId = serializers.CharField(
+    repositoryOwnerId = GitHubIdField(
         source="repository_owner_id",
         required=False,
         allow_blank=True,
         default="",
         validators=[validation.validate_github_id],
     )
-    lastUsedAt = serializers.DateTimeField(source="last_used_at", read_only=True)
+    lastUsedAt = serializers.DateTimeField(
+        source="last_used_at", read_only=True, allow_null=True
+    )
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 

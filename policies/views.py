@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
+from agents.views import TenantListPagination
 from policies.filters import TrustPolicyFilter
 from policies.models import TrustPolicy
 from policies.serializers import TrustPolicySerializer
@@ -21,6 +22,7 @@ class TrustPolicyViewSet(viewsets.ModelViewSet):
 
     serializer_class = TrustPolicySerializer
     filterset_class = TrustPolicyFilter
+    pagination_class = TenantListPagination
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -19,7 +19,7 @@ environ.Env.read_env(BASE_DIR / ".env")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-def _require_url(variable: str, value: str) -> str:
+def _require_url(variable: str, value: str, example: str) -> str:
     """Return ``value`` if it is an https URL, or http on a loopback host."""
     parts = urlsplit(value)
     is_loopback = parts.hostname in LOOPBACK_HOSTS
@@ -28,8 +28,8 @@ def _require_url(variable: str, value: str) -> str:
             return value
     raise ImproperlyConfigured(
         f"{variable}={value!r} is not a valid issuer URL. Use an https URL with no "
-        "query or fragment, such as 'https://token.actions.githubusercontent.com'; "
-        "plain http is allowed only on 127.0.0.1, localhost and ::1."
+        f"query or fragment, such as {example!r}. Plain http is allowed only on "
+        "127.0.0.1, localhost and ::1."
     )
 
 
@@ -103,6 +103,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# Keep connections open between requests (seconds), since opening one costs
+# more than a whole exchange's queries; checked before each reuse.
+DATABASES["default"].setdefault(
+    "CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60)
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers write to one SQLite file: wait for the lock
     # instead of failing, and take it when a transaction starts.
@@ -139,7 +145,7 @@ LOGIN_REDIRECT_URL = "/agents"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "agents.authentication.TenantTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["agents.permissions.IsTenantMember"],
@@ -201,7 +207,9 @@ SENTRYAGENT_ADMIN_PASSWORD = env.str("SENTRYAGENT_ADMIN_PASSWORD", default="")
 
 # Access tokens that SentryAgent issues.
 SENTRYAGENT_ISSUER = _require_url(
-    "SENTRYAGENT_ISSUER", env.str("SENTRYAGENT_ISSUER", default="http://127.0.0.1:8000")
+    "SENTRYAGENT_ISSUER",
+    env.str("SENTRYAGENT_ISSUER", default="http://127.0.0.1:8000"),
+    example="https://sentryagent.example.com",
 ).rstrip("/")
 SENTRYAGENT_TOKEN_LIFETIME = env.int("SENTRYAGENT_TOKEN_LIFETIME", default=900)  # s
 if not 60 <= SENTRYAGENT_TOKEN_LIFETIME <= 3600:
@@ -221,7 +229,11 @@ if SENTRYAGENT_SIGNING_ALGORITHM not in ("RS256", "ES256"):
 
 # GitHub's OIDC tokens that SentryAgent accepts.
 GITHUB_OIDC_ISSUERS = [
-    _require_url("GITHUB_OIDC_ISSUER", issuer)
+    _require_url(
+        "GITHUB_OIDC_ISSUER",
+        issuer,
+        example="https://token.actions.githubusercontent.com",
+    )
     for issuer in env.list(
         "GITHUB_OIDC_ISSUER", default=["https://token.actions.githubusercontent.com"]
     )

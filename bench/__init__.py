@@ -1,0 +1,1 @@
+"""The benchmark of the token exchange; run it with ``make bench``."""
