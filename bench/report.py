@@ -382,9 +382,10 @@ def _analysis_section(result: RunResult) -> list[str]:
         lines.append(
             f"- PostgreSQL: {sql_statement_count(small.captured)} statements per "
             f"exchange, {commits:.1f} transactions and {sessions:.2f} new "
-            "connections per request. With `CONN_MAX_AGE` 0 every request opens "
-            "a connection, so PostgreSQL starts a backend process for each; that "
-            "start is part of PostgreSQL's CPU time above."
+            "connections per request. Workers keep their connections open "
+            "(`CONN_MAX_AGE`, 60 s by default), so few requests make PostgreSQL "
+            "start a backend process; statements that run outside a transaction "
+            "block commit one by one."
         )
 
     spreads = ", ".join(
@@ -521,7 +522,8 @@ def _setup_lines(result: RunResult) -> list[str]:
         "temporary directory, `pg_ctl start` on a free port of 127.0.0.1) with "
         "the server's default settings, so every commit waits for its WAL flush, "
         "and one database per data set. `DATABASE_URL` has no options, so "
-        "Django's `CONN_MAX_AGE` is 0, as in a deployment that sets only the URL.",
+        "Django keeps each connection open for the project's default "
+        "`CONN_MAX_AGE` of 60 s, as in a deployment that sets only the URL.",
         "- GitHub's issuer: `devtools.local_issuer.LocalIssuer` on 127.0.0.1, in "
         "the benchmark process. Its RS256 tokens have GitHub's claims, a fresh "
         "`jti` each and a five-minute lifetime, so each phase mints its own "
