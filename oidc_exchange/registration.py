@@ -7,6 +7,7 @@ policy that binds it to the registering repository, or returns the agent that
 this repository registered before.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from policies import matching
 from policies.models import TrustPolicy
 
 MAX_DESCRIPTION_LENGTH = 1000  # characters
+# Tenant slugs, as Django's SlugField allows them.
+TENANT_SLUG_PATTERN = re.compile(r"[-a-zA-Z0-9_]{1,63}")
 
 
 @dataclass
@@ -43,15 +46,30 @@ def register_agent(params: Mapping[str, Any], attempt: Attempt) -> Registration:
         validate_agent_name(name)
     except ValidationError as error:
         raise errors.InvalidParameter(error.messages[0]) from None
-    description = params.get("description") or ""
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
+    # Optional parameters: null or absent means not sent; any other non-string
+    # is an error, so that false or 0 are not read as "not sent".
+    description = params.get("description")
+    description = "" if description is None else description
+    valid_description = (
+        isinstance(description, str)
+        and len(description) <= MAX_DESCRIPTION_LENGTH
+        and "\x00" not in description
+    )
+    if not valid_description:
         raise errors.InvalidParameter(
             f"The description must be a string of at most {MAX_DESCRIPTION_LENGTH} "
-            "characters."
+            "characters, without NUL characters."
         )
-    tenant_slug = params.get("tenant") or ""
-    if not isinstance(tenant_slug, str) or len(tenant_slug) > 63:
-        raise errors.InvalidParameter("The tenant must be a tenant slug.")
+    tenant_slug = params.get("tenant")
+    tenant_slug = "" if tenant_slug is None else tenant_slug
+    valid_tenant = isinstance(tenant_slug, str) and (
+        not tenant_slug or TENANT_SLUG_PATTERN.fullmatch(tenant_slug) is not None
+    )
+    if not valid_tenant:
+        raise errors.InvalidParameter(
+            "The tenant must be a tenant slug, such as 'acme': letters, digits, "
+            "'-' and '_', at most 63 characters."
+        )
 
     verified = verify_subject_token(subject_token, attempt)
     identity = verified.identity()

@@ -413,3 +413,60 @@ def test_replay_leaves_policy_unused(client, issuer, policy):
 
     assert replayed.status_code == 401
     assert policy.last_used_at == first_use
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"tenant": False},
+        {"tenant": 0},
+        {"tenant": []},
+        {"tenant": "not a slug"},
+        {"description": 0},
+        {"description": {}},
+        {"description": "bad\x00value"},
+    ],
+    ids=[
+        "tenant-false",
+        "tenant-0",
+        "tenant-list",
+        "tenant-spaces",
+        "desc-0",
+        "desc-object",
+        "desc-nul",
+    ],
+)
+def test_registration_parameters_rejected(client, issuer, tenant, extra):
+    factories.make_policy(tenant=tenant, repository="org/repo-a")
+    subject_token = issuer.mint(aud=AUDIENCE)
+
+    response = post_json(
+        client,
+        {"subject_token": subject_token, "name": "release-bot", **extra},
+        "/oidc/agents",
+    )
+    retry = post_json(
+        client, {"subject_token": subject_token, "name": "release-bot"}, "/oidc/agents"
+    )
+
+    assert response.status_code == 400
+    assert reason_of(response) == "invalid_parameter"
+    # The token was not used up by the rejected request.
+    assert retry.status_code == 201
+
+
+def test_registration_null_optionals_accepted(client, issuer, tenant):
+    factories.make_policy(tenant=tenant, repository="org/repo-a")
+
+    response = post_json(
+        client,
+        {
+            "subject_token": issuer.mint(aud=AUDIENCE),
+            "name": "release-bot",
+            "tenant": None,
+            "description": None,
+        },
+        "/oidc/agents",
+    )
+
+    assert response.status_code == 201, response.content
