@@ -1,4 +1,4 @@
-"""Tenant API token authentication, with errors that say how to fix them."""
+"""Tenant API token authentication, with error messages that explain the fix."""
 
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
