@@ -3,6 +3,7 @@
 import ipaddress
 import logging
 import math
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DatabaseError, DataError
@@ -134,6 +135,9 @@ def read_body(request: Request) -> dict:
     return data
 
 
+AttemptHandler = Callable[[dict, Attempt], tuple[int, dict]]
+
+
 def error_response(error: errors.ExchangeError) -> Response:
     headers = {**NO_STORE, **error.headers}
     return Response(error.as_body(), status=error.status_code, headers=headers)
@@ -148,51 +152,27 @@ def database_unavailable() -> Response:
     )
 
 
-@schema.token_exchange
-class TokenExchangeView(RateLimitedView):
-    """RFC 8693 token exchange: a GitHub OIDC token for an agent access token."""
+class AttemptView(RateLimitedView):
+    """A public endpoint that takes a GitHub token, with an exchange record
+    for every attempt."""
 
-    parser_classes = [FormParser, JSONParser]
+    endpoint: str
 
-    def post(self, request: Request) -> Response:
+    def run_attempt(self, request: Request, handler: AttemptHandler) -> Response:
+        """Check the rate limit, run ``handler`` and record the attempt.
+
+        ``handler`` takes the parsed body and the attempt, and returns the
+        status and body of a success or raises an ExchangeError.
+        """
         try:
             self.check_rate_limit(request)
         except errors.SlowDown as error:
             # NOTE: rate-limited requests get no exchange record, so a flood
             # cannot fill the database; the security log counts them.
             return error_response(error)
-        attempt = Attempt(
-            ExchangeRecord.Endpoint.TOKEN, request, client_address(request)
-        )
+        attempt = Attempt(self.endpoint, request, client_address(request))
         try:
-            body = exchange_token(read_body(request), attempt)
-        except errors.ExchangeError as error:
-            attempt.reject(error)
-            return error_response(error)
-        except DatabaseError:
-            return database_unavailable()
-        attempt.accept(200)
-        return Response(body, headers=NO_STORE)
-
-
-@schema.registration
-class RegistrationView(RateLimitedView):
-    """Registration of an agent by a workflow, with its GitHub OIDC token."""
-
-    parser_classes = [JSONParser]
-
-    def post(self, request: Request) -> Response:
-        try:
-            self.check_rate_limit(request)
-        except errors.SlowDown as error:
-            # NOTE: rate-limited requests get no exchange record, so a flood
-            # cannot fill the database; the security log counts them.
-            return error_response(error)
-        attempt = Attempt(
-            ExchangeRecord.Endpoint.REGISTRATION, request, client_address(request)
-        )
-        try:
-            registration = register_agent(read_body(request), attempt)
+            status, body = handler(read_body(request), attempt)
         except errors.ExchangeError as error:
             attempt.reject(error)
             return error_response(error)
@@ -208,13 +188,43 @@ class RegistrationView(RateLimitedView):
             return error_response(error)
         except DatabaseError:
             return database_unavailable()
-        status = 201 if registration.created else 200
         attempt.accept(status)
+        return Response(body, status=status, headers=NO_STORE)
+
+
+@schema.token_exchange
+class TokenExchangeView(AttemptView):
+    """RFC 8693 token exchange: a GitHub OIDC token for an agent access token."""
+
+    endpoint = ExchangeRecord.Endpoint.TOKEN
+    parser_classes = [FormParser, JSONParser]
+
+    def post(self, request: Request) -> Response:
+        return self.run_attempt(request, self.exchange)
+
+    @staticmethod
+    def exchange(params: dict, attempt: Attempt) -> tuple[int, dict]:
+        return 200, exchange_token(params, attempt)
+
+
+@schema.registration
+class RegistrationView(AttemptView):
+    """Registration of an agent by a workflow, with its GitHub OIDC token."""
+
+    endpoint = ExchangeRecord.Endpoint.REGISTRATION
+    parser_classes = [JSONParser]
+
+    def post(self, request: Request) -> Response:
+        return self.run_attempt(request, self.register)
+
+    @staticmethod
+    def register(params: dict, attempt: Attempt) -> tuple[int, dict]:
+        registration = register_agent(params, attempt)
         body = {
             **AgentSerializer(registration.agent).data,
             "created": registration.created,
         }
-        return Response(body, status=status, headers=NO_STORE)
+        return (201 if registration.created else 200), body
 
 
 @schema.audience
