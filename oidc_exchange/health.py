@@ -20,7 +20,7 @@ def liveness(request) -> JsonResponse:
 
 
 def readiness(request) -> JsonResponse:
-    """Return 200 when the database answers and the signing key is loaded."""
+    """Return 200 when the database responds and the signing key is loaded."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

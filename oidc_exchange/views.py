@@ -49,7 +49,7 @@ def client_address(request: Request) -> str | None:
 def rate_limit_key(address: str | None) -> str:
     """Return what the rate limit counts by: the address, or its /64 for IPv6.
 
-    One IPv6 client usually holds a whole /64, so counting single addresses
+    One IPv6 client usually has a whole /64, so counting single addresses
     would give it billions of budgets.
     """
     if address is None:

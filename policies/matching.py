@@ -148,8 +148,8 @@ def match(policies: list[TrustPolicy], identity: WorkflowIdentity) -> MatchResul
     return MatchResult(None, _closest_failure(evaluations), evaluations)
 
 
-# How stale ``last_used_at`` may get, so that a busy policy is not written on
-# every exchange.
+# Maximum staleness of ``last_used_at``, so that a busy policy is not written
+# on every exchange.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 

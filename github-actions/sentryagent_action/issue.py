@@ -32,14 +32,7 @@ ISSUED = "Issued an access token for agent {agent_id}; it expires at {expires_at
 
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
-    runner.configure_output()
-    try:
-        issue(environ)
-    except ActionFailed as failed:
-        runner.die(failed.failure, ACTION, environ)
-    except Exception as error:  # noqa: BLE001 (a bug still gets an annotation)
-        runner.die_of_bug(error, ACTION, environ)
-    return 0
+    return runner.run_action(ACTION, issue, environ)
 
 
 def issue(environ: Mapping[str, str]) -> None:

@@ -27,14 +27,7 @@ ALREADY_REGISTERED = (
 
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
-    runner.configure_output()
-    try:
-        register(environ)
-    except ActionFailed as failed:
-        runner.die(failed.failure, ACTION, environ)
-    except Exception as error:  # noqa: BLE001 (a bug still gets an annotation)
-        runner.die_of_bug(error, ACTION, environ)
-    return 0
+    return runner.run_action(ACTION, register, environ)
 
 
 def register(environ: Mapping[str, str]) -> None:

@@ -10,7 +10,7 @@ import os
 import sys
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NoReturn
 
 from sentryagent_action import messages
@@ -119,3 +119,22 @@ def die_of_bug(
     traceback.print_exc()
     failure = messages.INTERNAL_ERROR.render(error=f"{type(error).__name__}: {error}")
     die(failure, action, environ)
+
+
+def run_action(
+    action: str,
+    step: Callable[[Mapping[str, str]], None],
+    environ: Mapping[str, str],
+) -> int:
+    """Run an action's step and turn every failure into an annotation.
+
+    Returns 0 on success; ``die`` and ``die_of_bug`` exit with status 1.
+    """
+    configure_output()
+    try:
+        step(environ)
+    except messages.ActionFailed as failed:
+        die(failed.failure, action, environ)
+    except Exception as error:  # noqa: BLE001 (a bug still gets an annotation)
+        die_of_bug(error, action, environ)
+    return 0

@@ -296,7 +296,7 @@ def body_read_leniently(case) -> bool:
 def request_line_too_long(case, base_url: str) -> bool:
     """Return whether gunicorn rejects the request line as too long.
 
-    gunicorn rejects it with its own 414 page before the service sees the
+    gunicorn rejects it with its own 414 page before the service receives the
     request, so the document of the service cannot describe the response.
     """
     kwargs = case.as_transport_kwargs(base_url=base_url)
@@ -310,7 +310,7 @@ def request_line_too_long(case, base_url: str) -> bool:
 def misses_every_route(case) -> bool:
     """Return whether the path matches no URL route, such as an id with a '.'.
 
-    Django then answers with its own HTML page, before any view runs.
+    Django then responds with its own HTML page, before any view runs.
     """
     try:
         resolve(unquote(urlsplit(case.formatted_path).path))
@@ -377,7 +377,7 @@ def test_api_conforms_to_schema(case, rows, live_service, local_issuer):
     )
 
 
-# Registration once answered these with a 503 on PostgreSQL, which cannot
+# Registration once responded to these with a 503 on PostgreSQL, which cannot
 # store or compare text that contains NUL.
 @pytest.mark.parametrize("field", ["tenant", "description"])
 def test_registration_nul_not_outage(field, rows, live_service, local_issuer):
